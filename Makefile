@@ -113,8 +113,9 @@ serve-face-login: $(SETUP_STAMP) ## Serve face login with gunicorn (HOST=, PORT=
 train-facenet: $(SETUP_STAMP) ## Fine-tune FaceNet with triplet loss on a class-folder dataset (DATASET=)
 	$(PY) -m face_login train $(if $(DATASET),--dataset $(DATASET)) --out $(RUNS)/facenet
 
-bench-face-login: $(SETUP_STAMP) ## Benchmark embedding latency, login latency and 1:N search
+bench-face-login: $(SETUP_STAMP) ## Benchmark embedding latency, login latency, 1:N search and accuracy
 	$(PY) bench/face_login_latency.py
+	$(PY) bench/face_login_accuracy.py
 
 demo-face-login: $(SETUP_STAMP) ## Enrol and identify the sample identities, write the ROC curve
 	$(PY) -m face_login demo --out $(RUNS)/demo/face_login
