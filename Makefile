@@ -96,9 +96,10 @@ demo-cifar10: $(SETUP_STAMP) ## Short CIFAR-10 run on real data, then evaluate a
 # ---------------------------------------------------------------- face_api
 
 serve-face-api: $(SETUP_STAMP) ## Serve the face API with gunicorn (HOST=, PORT=, WORKERS=)
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'face_api.server:create_app()'
+	$(VENV)/bin/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) 'face_api.server:create_app()'
 
-bench-face-api: $(SETUP_STAMP) ## Benchmark per-image latency and HTTP throughput
+bench-face-api: $(SETUP_STAMP) ## Benchmark per-image latency (against face_recognition) and HTTP throughput
+	$(PY) -m pip install --quiet --no-deps -c $(CONSTRAINTS) face_recognition  # the reference library; its dlib dependency would compile
 	$(PY) bench/face_api_latency.py
 	$(PY) bench/face_api_http.py
 
@@ -108,7 +109,7 @@ demo-face-api: $(SETUP_STAMP) ## Detect, analyse and annotate the sample face ph
 # ---------------------------------------------------------------- face_login
 
 serve-face-login: $(SETUP_STAMP) ## Serve face login with gunicorn (HOST=, PORT=, WORKERS=)
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'face_login.server:create_app()'
+	$(VENV)/bin/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) 'face_login.server:create_app()'
 
 train-facenet: $(SETUP_STAMP) ## Fine-tune FaceNet with triplet loss on a class-folder dataset (DATASET=)
 	$(PY) -m face_login train $(if $(DATASET),--dataset $(DATASET)) --out $(RUNS)/facenet
