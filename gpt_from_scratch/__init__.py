@@ -1,0 +1,59 @@
+"""A GPT written from scratch in PyTorch: tokenizers, data preparation, model, training and sampling.
+
+The notebook-facing names below are imported on first use, so ``import gpt_from_scratch`` stays
+cheap and the ``prepare`` command runs without importing torch::
+
+    from gpt_from_scratch import GPT, GPTConfig, TrainConfig, train, load_checkpoint, generate
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "GPT": "gpt_from_scratch.model",
+    "GPTConfig": "gpt_from_scratch.model",
+    "KVCache": "gpt_from_scratch.model",
+    "TrainConfig": "gpt_from_scratch.config",
+    "load_config_file": "gpt_from_scratch.config",
+    "train": "gpt_from_scratch.training",
+    "TrainResult": "gpt_from_scratch.training",
+    "estimate_loss": "gpt_from_scratch.training",
+    "Checkpoint": "gpt_from_scratch.checkpoint",
+    "load_checkpoint": "gpt_from_scratch.checkpoint",
+    "generate": "gpt_from_scratch.sample",
+    "generate_ids": "gpt_from_scratch.sample",
+    "SamplingSettings": "gpt_from_scratch.sample",
+    "prepare_data": "gpt_from_scratch.data",
+    "read_meta": "gpt_from_scratch.data",
+    "load_tokens": "gpt_from_scratch.data",
+    "GPTError": "gpt_from_scratch.errors",
+}
+_RENAMED = {"prepare_data": "prepare"}
+
+__all__ = [
+    "GPT", "GPTConfig", "GPTError", "KVCache", "Checkpoint", "SamplingSettings", "TrainConfig", "TrainResult",
+    "estimate_loss", "generate", "generate_ids", "load_checkpoint", "load_config_file", "load_tokens", "prepare_data",
+    "read_meta", "train",
+]
+
+if TYPE_CHECKING:
+    from gpt_from_scratch.checkpoint import Checkpoint, load_checkpoint
+    from gpt_from_scratch.config import TrainConfig, load_config_file
+    from gpt_from_scratch.data import load_tokens, read_meta
+    from gpt_from_scratch.data import prepare as prepare_data
+    from gpt_from_scratch.errors import GPTError
+    from gpt_from_scratch.model import GPT, GPTConfig, KVCache
+    from gpt_from_scratch.sample import SamplingSettings, generate, generate_ids
+    from gpt_from_scratch.training import TrainResult, estimate_loss, train
+
+
+def __getattr__(name: str) -> Any:
+    # Submodules such as ``gpt_from_scratch.prepare`` are not in _EXPORTS, so the import system finds them.
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'gpt_from_scratch' has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    value = getattr(module, _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
