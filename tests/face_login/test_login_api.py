@@ -234,6 +234,7 @@ def test_user_failure_limit(make_app, photo):
 
 def test_audit_log_line(client, photo, caplog):
     register(client, photo, "obama", "identities/obama/obama.jpg")
+    caplog.clear()  # an earlier test may have left INFO enabled, so the registration line could be captured too
     with caplog.at_level(logging.INFO, logger="face_login.audit"):
         token = client.post("/api/login", data={"photo": photo("obama.jpg")}).get_json()["token"]
     lines = [record.getMessage() for record in caplog.records if record.name == "face_login.audit"]
