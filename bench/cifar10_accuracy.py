@@ -25,7 +25,7 @@ from cifar10.config import make_config
 from cifar10.hardware import describe_devices, resolve_precision
 from cifar10.models import build_model
 from cifar10.pipeline import DataSplits, evaluation_pipeline, load_splits, training_pipeline
-from cifar10.train import compile_model, dtype_policy, train
+from cifar10.training import compile_model, dtype_policy, train
 
 
 def test_accuracy(model: keras.Model, splits: DataSplits, flip_tta: bool = False) -> float:

@@ -37,7 +37,7 @@ def measure(model_name: str, variant: str, precision: str, steps: int, warmup: i
     from cifar10.hardware import resolve_precision
     from cifar10.models import build_model
     from cifar10.pipeline import ArraySource, training_pipeline
-    from cifar10.train import compile_model, dtype_policy
+    from cifar10.training import compile_model, dtype_policy
 
     config = make_config(model_name, batch_size=batch_size)
     batch = config.batch_size

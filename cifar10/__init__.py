@@ -26,7 +26,7 @@ _EXPORTS = {
     "ModelInputError": "cifar10.errors", "RunError": "cifar10.errors",
     "TrainConfig": "cifar10.config", "make_config": "cifar10.config",
     "ImageDataset": "cifar10.datasets", "load_dataset": "cifar10.datasets",
-    "TrainResult": "cifar10.train", "train": "cifar10.train",
+    "TrainResult": "cifar10.training", "train": "cifar10.training",
     "EvaluationReport": "cifar10.evaluate", "evaluate_run": "cifar10.evaluate",
     "ExportResult": "cifar10.export", "Predictor": "cifar10.export", "export_run": "cifar10.export",
 }

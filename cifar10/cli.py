@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_train(args: argparse.Namespace) -> None:
     from cifar10.config import FIELD_NAMES, make_config
-    from cifar10.train import train
+    from cifar10.training import train
 
     overrides = {name: getattr(args, name, None) for name in FIELD_NAMES if name != "model"}
     config = make_config(args.model, args.config, **overrides)

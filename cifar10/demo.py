@@ -10,7 +10,7 @@ from cifar10.config import make_config
 from cifar10.evaluate import evaluate_run, format_report
 from cifar10.export import Predictor, export_run
 from cifar10.pipeline import load_splits
-from cifar10.train import train
+from cifar10.training import train
 
 
 def save_sample_images(data: str, folder: Path, count: int = 3) -> list[Path]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from cifar10.errors import RunError
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,6 +39,9 @@ def cpu_has_fast_bfloat16() -> bool:
 def resolve_precision(name: str) -> str:
     """Map ``auto`` to a Keras dtype policy: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with
     bfloat16 units (3-4x faster training of the fast model on a 2-core Xeon with AMX), else float32."""
+    if name == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+        raise RunError("precision mixed_float16 needs a GPU: CPUs have no fast float16 kernels, so a step takes "
+                       "minutes. Use --precision auto, mixed_bfloat16 or float32")
     if name != "auto":
         return name
     if tf.config.list_physical_devices("GPU"):

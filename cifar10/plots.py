@@ -70,7 +70,7 @@ def read_history(path: Path) -> dict[str, list[float]]:
     columns: dict[str, list[float]] = {}
     for row in rows:
         for key, value in row.items():
-            columns.setdefault(key, []).append(float(value) if value not in ("", None) else float("nan"))
+            columns.setdefault(key, []).append(float(value) if value not in ("", None, "NA") else float("nan"))
     return columns
 
 

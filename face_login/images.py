@@ -29,6 +29,10 @@ def load_image(source: bytes | str | os.PathLike, max_pixels: int = DEFAULT_MAX_
         handle = Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source))
     except FileNotFoundError as error:
         raise ImageError(f"image file not found: {label}") from error
+    except Image.DecompressionBombError as error:
+        # Pillow rejects images over twice its own pixel limit before our check can run.
+        raise ImageError(f"{label} has too many pixels, more than the limit of {max_pixels}; resize it and "
+                         "try again") from error
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise ImageError(f"{label} is not a readable image (JPEG, PNG, BMP or WebP expected)") from error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -31,9 +32,10 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_logging(app)
 
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
-        logger.warning("FACE_LOGIN_SECRET_KEY is not set: using a random key for this process, so session tokens "
-                       "stop working on restart and differ between workers; set it in production")
+        key_path = Path(app.instance_path) / "secret_key"
+        app.config["SECRET_KEY"] = _load_or_create_secret(key_path)
+        logger.warning("FACE_LOGIN_SECRET_KEY is not set: signing session tokens with the key in %s, shared by "
+                       "all workers on this machine; set the variable in production", key_path)
     if not app.config["DATABASE"]:
         app.config["DATABASE"] = str(Path(app.instance_path) / "face_login.sqlite3")
     UserStore.initialise(app.config["DATABASE"])
@@ -55,6 +57,25 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(web)
     return app
+
+
+def _load_or_create_secret(path: Path) -> str:
+    """Return the key stored at ``path``, creating it once (mode 600) so that every worker shares it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    # A worker that lost the creation race may read before the writer has finished, so wait for the content.
+    for _ in range(50):
+        key = path.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"secret key file {path} is empty; delete it and start again")
 
 
 def _configure_logging(app: Flask) -> None:

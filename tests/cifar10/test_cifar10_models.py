@@ -82,7 +82,8 @@ def test_precision_float32_without_onednn(monkeypatch):
 
 
 def test_precision_explicit_kept():
-    assert resolve_precision("mixed_float16") == "mixed_float16"
+    assert resolve_precision("float32") == "float32"
+    assert resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
 
 
 def test_config_preset_and_override():

@@ -22,7 +22,7 @@ from cifar10.evaluate import evaluate_run
 from cifar10.export import export_run
 from cifar10.models import inference_model
 from cifar10.runs import load_run
-from cifar10.train import train
+from cifar10.training import train
 
 pytestmark = pytest.mark.slow
 
@@ -232,3 +232,11 @@ def test_cli_tfrecord_then_train(tiny_data, tmp_path, capsys):
     assert main(["train", "--data", f"tfrecord:{records}", "--out", str(tmp_path / "run"), "--width", "8",
                  "--epochs", "1", "--batch-size", "16", "--precision", "float32", "--quiet"]) == 0
     assert "trained fast for 1 epoch(s)" in capsys.readouterr().out
+
+
+def test_float16_rejected_on_cpu():
+    from cifar10.errors import RunError
+    from cifar10.hardware import resolve_precision
+
+    with pytest.raises(RunError, match="needs a GPU"):
+        resolve_precision("mixed_float16")

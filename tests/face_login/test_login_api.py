@@ -279,3 +279,24 @@ def test_photos_not_stored_by_default(make_app, photo, tmp_path):
     store = UserStore(tmp_path / "users.sqlite3")
     assert store.photo_count() == 0
     store.close()
+
+
+def test_decompression_bomb_rejected(client):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(buffer, format="PNG")
+    response = client.post("/api/login", data={"photo": (io.BytesIO(buffer.getvalue()), "bomb.png")})
+    assert response.status_code == 413
+    assert error_code(response) == "image_too_large"
+
+
+def test_generated_secret_shared(tmp_path):
+    from face_login.server import _load_or_create_secret
+
+    path = tmp_path / "instance" / "secret_key"
+    first = _load_or_create_secret(path)
+    second = _load_or_create_secret(path)
+    assert len(first) >= 32
+    assert first == second
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -148,6 +148,7 @@ def train(config: TrainConfig, out_dir: str | Path, overwrite: bool = False,
     # 1. Run folder and reproducibility.
     paths = RunPaths(out_dir)
     resume = check_run_dir(paths, config, overwrite)
+    precision = resolve_precision(config.precision)
     keras.utils.set_random_seed(config.seed)
 
     # 2. Data, loaded before the run folder is written, so a data error leaves no half-made run behind.
@@ -169,7 +170,6 @@ def train(config: TrainConfig, out_dir: str | Path, overwrite: bool = False,
         num_test=len(splits.test)), paths.data)
 
     # 3. Model, under the precision and distribution strategy that suit the hardware.
-    precision = resolve_precision(config.precision)
     strategy, on_gpu = select_strategy()
     logger.info("hardware: %s, precision %s, %d replica(s)", describe_devices(), precision,
                 strategy.num_replicas_in_sync)
