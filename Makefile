@@ -24,7 +24,7 @@ WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test lint demo clean \
-	prepare-gpt train-gpt sample-gpt bench-gpt demo-gpt \
+	prepare-gpt train-gpt sample-gpt bench-gpt demo-gpt scaling-gpt rlvr-gpt \
 	train-cifar10 evaluate-cifar10 export-cifar10 bench-cifar10 demo-cifar10 \
 	serve-face-api bench-face-api demo-face-api \
 	serve-face-login train-facenet bench-face-login demo-face-login
@@ -65,16 +65,24 @@ sample-gpt: $(SETUP_STAMP) ## Generate text from the trained GPT (PROMPT=, MAX_N
 	$(PY) -m gpt_from_scratch sample --checkpoint $(GPT_OUT) --prompt "$(PROMPT)" \
 		--max-new-tokens $(MAX_NEW_TOKENS) --device $(DEVICE)
 
-bench-gpt: $(SETUP_STAMP) ## Benchmark training speed, KV-cache sampling and BPE encoding
+bench-gpt: $(SETUP_STAMP) ## Benchmark training speed, KV-cache sampling, BPE encoding, and MoE against dense
 	$(PY) bench/gpt_train_speed.py
 	$(PY) bench/gpt_kv_cache.py
 	$(PY) bench/gpt_bpe_speed.py
+	$(PY) bench/gpt_moe.py
 
 demo-gpt: prepare-gpt ## Short GPT run on Tiny Shakespeare, then a sample
 	$(PY) -m gpt_from_scratch train --data $(RUNS)/gpt/data/shakespeare-char --out $(RUNS)/demo/gpt \
 		--device $(DEVICE) --max-iters 300 --eval-interval 100
 	$(PY) -m gpt_from_scratch sample --checkpoint $(RUNS)/demo/gpt --prompt "$(PROMPT)" --max-new-tokens 200
 	@echo "gpt demo outputs: $(RUNS)/demo/gpt"
+
+scaling-gpt: prepare-gpt ## Fit L(N) = E + A/N^alpha to 5 GPT sizes (SCALING_PRESET=cpu|gpu|quick, THREADS=; ~18 min)
+	$(PY) -m gpt_from_scratch scaling --data $(RUNS)/gpt/data/shakespeare-char --out $(RUNS)/gpt/scaling \
+		--device $(DEVICE) $(if $(SCALING_PRESET),--preset $(SCALING_PRESET)) $(if $(THREADS),--threads $(THREADS))
+
+rlvr-gpt: $(SETUP_STAMP) ## RLVR: pre-train a GPT on two-digit addition, fine-tune it with GRPO, plot the reward
+	$(PY) -m gpt_from_scratch rlvr --out $(RUNS)/gpt/rlvr --device $(DEVICE)
 
 # ---------------------------------------------------------------- cifar10
 

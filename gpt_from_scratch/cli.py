@@ -1,4 +1,4 @@
-"""Command line: ``python -m gpt_from_scratch prepare|train|sample``.
+"""Command line: ``python -m gpt_from_scratch prepare|train|sample|scaling|rlvr``.
 
 torch is imported only by the subcommands that need it, so ``prepare`` and ``--help`` start fast.
 """
@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from gpt_from_scratch import prepare as prepare_command
+from gpt_from_scratch import rlvr_experiment as rlvr_command
+from gpt_from_scratch import scaling as scaling_command
 from gpt_from_scratch.errors import GPTError
 from practicekit import AssetError, setup_logging
 
@@ -127,7 +129,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gpt_from_scratch",
-                                     description="Prepare data for, train and sample a GPT written from scratch.")
+                                     description="Prepare data for, train and sample a GPT written from scratch, "
+                                                 "and run the scaling-law and RLVR experiments.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     prepare = commands.add_parser("prepare", help="tokenize a text corpus into train/val token files",
@@ -144,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Generate text from a checkpoint, streamed token by token.")
     add_sample_arguments(sample)
     sample.set_defaults(run=run_sample)
+
+    scaling = commands.add_parser("scaling", help="train several model sizes and fit a scaling law",
+                                  description=scaling_command.__doc__.split("\n\n")[0])
+    scaling_command.add_arguments(scaling)
+    scaling.set_defaults(run=scaling_command.run)
+
+    rlvr = commands.add_parser("rlvr", help="pre-train on two-digit addition, then fine-tune with GRPO",
+                               description=rlvr_command.__doc__.split("\n\n")[0])
+    rlvr_command.add_arguments(rlvr)
+    rlvr.set_defaults(run=rlvr_command.run)
     return parser
 
 

@@ -25,7 +25,9 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 # Fields that fix the shape of the weights: they come from the checkpoint on --resume and --init-from.
-ARCHITECTURE_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "bias")
+# expert_top_k is one of them because the default expert width depends on it.
+ARCHITECTURE_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "bias", "n_experts", "expert_top_k",
+                       "expert_hidden_size")
 
 
 def _option(default: Any, help: str, **extra: Any) -> Any:
@@ -44,6 +46,13 @@ class TrainConfig:
     dropout: float = _option(0.0, "dropout probability")
     bias: bool = _option(False, "use biases in Linear layers and LayerNorms")
     attention: str = _option("fused", "attention implementation", choices=ATTENTION_KINDS)
+
+    # Mixture of experts (moe.py): with n_experts > 0, every block's MLP becomes n_experts expert MLPs.
+    n_experts: int = _option(0, "experts per mixture-of-experts layer; 0 keeps the dense MLP")
+    expert_top_k: int = _option(2, "experts that process each token (top-k routing)")
+    expert_hidden_size: int = _option(0, "hidden width of one expert; 0 means 4 * n_embd / expert_top_k, "
+                                         "which matches the dense MLP's parameters per token")
+    moe_aux_loss_weight: float = _option(0.01, "weight of the load-balancing loss added to the training loss")
 
     # Batches: one optimizer step averages the gradients of batch_size * gradient_accumulation_steps * world_size
     # sequences.
@@ -89,6 +98,9 @@ class TrainConfig:
             dropout=self.dropout,
             bias=self.bias,
             attention=self.attention,  # type: ignore[arg-type]
+            n_experts=self.n_experts,
+            expert_top_k=self.expert_top_k,
+            expert_hidden_size=self.expert_hidden_size,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,7 +117,7 @@ def validate_train_config(config: TrainConfig) -> None:
     for name in ("max_iters", "warmup_iters"):
         if getattr(config, name) < 0:
             raise GPTError(f"{name}={getattr(config, name)} is invalid; it must be 0 or more")
-    for name in ("learning_rate", "min_lr", "weight_decay", "grad_clip"):
+    for name in ("learning_rate", "min_lr", "weight_decay", "grad_clip", "moe_aux_loss_weight"):
         if getattr(config, name) < 0:
             raise GPTError(f"{name}={getattr(config, name)} is invalid; it must be 0 or more")
     if config.min_lr > config.learning_rate:
@@ -120,6 +132,18 @@ def validate_train_config(config: TrainConfig) -> None:
         raise GPTError(f"invalid attention {config.attention!r}; use one of {', '.join(ATTENTION_KINDS)}")
     if config.dtype not in DTYPES:
         raise GPTError(f"invalid dtype {config.dtype!r}; use one of {', '.join(DTYPES)}")
+    check_moe_fields(config.n_experts, config.expert_top_k, config.expert_hidden_size)
+
+
+def check_moe_fields(n_experts: int, expert_top_k: int, expert_hidden_size: int) -> None:
+    """Raise GPTError naming the first mixture-of-experts setting that is out of range."""
+    if n_experts < 0:
+        raise GPTError(f"n_experts={n_experts} is invalid; use 0 for a dense MLP or the number of experts")
+    if expert_hidden_size < 0:
+        raise GPTError(f"expert_hidden_size={expert_hidden_size} is invalid; use 0 (automatic) or a width")
+    if n_experts > 0 and not 1 <= expert_top_k <= n_experts:
+        raise GPTError(f"expert_top_k={expert_top_k} is invalid for n_experts={n_experts}; "
+                       f"choose between 1 and {n_experts} experts per token")
 
 
 def config_from_dict(values: dict[str, Any], base: TrainConfig | None = None, source: str = "config") -> TrainConfig:

@@ -78,3 +78,12 @@ def enable_tf32(device: torch.device) -> None:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+def set_threads(threads: int | None) -> None:
+    """Set torch's intra-op CPU threads when ``threads`` is given; None keeps torch's choice."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise GPTError(f"--threads {threads} is invalid; use a positive number of threads")
+    torch.set_num_threads(threads)

@@ -3,7 +3,10 @@
 ``metrics.jsonl`` has one JSON object per line, of two kinds:
 
 - ``{"kind": "step", "iter", "train_loss", "lr", "tokens_per_s", "ms_per_iter"}`` every ``log_interval``
-  iterations, where ``train_loss`` is the mean loss of that iteration's micro-batches on rank 0;
+  iterations, where ``train_loss`` is the mean cross-entropy of that iteration's micro-batches on rank 0.
+  A mixture-of-experts model adds ``aux_loss``, the load-balancing loss averaged over the iterations since
+  the previous row, and ``expert_usage``, one list per layer of the fraction of token-to-expert assignments
+  that each expert received in those iterations;
 - ``{"kind": "eval", "iter", "train_loss", "val_loss", "lr"}`` at each evaluation, with losses averaged
   over ``eval_iters`` batches per split.
 """
@@ -17,6 +20,20 @@ from typing import Any
 
 METRICS_FILE = "metrics.jsonl"
 PLOT_FILE = "loss.png"
+
+
+def make_output_dir(path: str | os.PathLike) -> Path:
+    """Create the output folder ``path`` and its parents, raising GPTError when that fails (for example a file)."""
+    from gpt_from_scratch.errors import GPTError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise GPTError(f"the output folder {path} is a file; pass another --out")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise GPTError(f"cannot create the output folder {path}: {error.strerror}; pass another --out") from None
+    return path
 
 
 class MetricsLog:

@@ -4,6 +4,7 @@ The layout follows GPT-2 (Radford et al., 2019, "Language Models are Unsupervise
 Learners"). Learned token and position embeddings feed ``n_layer`` blocks of causal multi-head
 self-attention and a GELU MLP, each wrapped as ``x + sublayer(LayerNorm(x))``. A final LayerNorm
 and an output projection, which shares its weights with the token embedding, give the logits.
+With ``n_experts > 0`` every block's MLP is a mixture of experts instead (``moe.py``).
 
 Shapes in comments use B = batch size, T = sequence length, C = n_embd, H = n_head,
 D = head size (C // H), V = vocab_size.
@@ -19,8 +20,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gpt_from_scratch.config import ATTENTION_KINDS
+from gpt_from_scratch.config import ATTENTION_KINDS, check_moe_fields
 from gpt_from_scratch.errors import GPTError
+from gpt_from_scratch.moe import MoE
 
 AttentionKind = Literal["fused", "explicit"]
 
@@ -37,6 +39,9 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = False  # biases in Linear layers and LayerNorms
     attention: AttentionKind = "fused"  # "fused": F.scaled_dot_product_attention; "explicit": matmul + mask + softmax
+    n_experts: int = 0  # experts per MoE layer; 0 keeps the dense MLP
+    expert_top_k: int = 2  # experts that process each token
+    expert_hidden_size: int = 0  # hidden width of one expert; 0 means 4 * n_embd // expert_top_k (see below)
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head != 0:
@@ -49,6 +54,11 @@ class GPTConfig:
                 raise GPTError(f"{name}={getattr(self, name)} is invalid; it must be a positive integer")
         if not 0.0 <= self.dropout < 1.0:
             raise GPTError(f"dropout={self.dropout} is invalid; use a probability in [0, 1)")
+        check_moe_fields(self.n_experts, self.expert_top_k, self.expert_hidden_size)
+        if self.n_experts > 0 and self.expert_hidden_size == 0:
+            # K experts of width 4C / K hold as many weights as the dense MLP of width 4C, so a token uses
+            # the same number of parameters (and FLOPs) with or without experts.
+            self.expert_hidden_size = max(1, 4 * self.n_embd // self.expert_top_k)
 
 
 class KVCache:
@@ -171,7 +181,7 @@ class Block(nn.Module):
         self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.attn = CausalSelfAttention(config)
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.mlp = MLP(config)
+        self.mlp = MoE(config) if config.n_experts > 0 else MLP(config)  # the feed-forward sublayer
 
     def forward(self, x: torch.Tensor, kv_cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x), kv_cache, layer)
@@ -223,6 +233,22 @@ class GPT(nn.Module):
         if non_embedding:
             total -= self.transformer.wpe.weight.numel()
         return total
+
+    def num_active_params(self, non_embedding: bool = True) -> int:
+        """Count the parameters that one token uses: as ``num_params``, less the experts that it skips."""
+        skipped = sum(moe.num_params() - moe.num_active_params() for moe in self.moe_layers())
+        return self.num_params(non_embedding) - skipped
+
+    def moe_layers(self) -> list[MoE]:
+        """Return the mixture-of-experts sublayers, one per block (empty for a dense model)."""
+        return [block.mlp for block in self.transformer.h if isinstance(block.mlp, MoE)]
+
+    def moe_aux_loss(self) -> torch.Tensor:
+        """Return the load-balancing loss of the last forward pass, averaged over the MoE layers (0 if dense)."""
+        losses = [moe.aux_loss for moe in self.moe_layers() if moe.aux_loss is not None]
+        if not losses:
+            return torch.zeros((), device=self.lm_head.weight.device)
+        return torch.stack(losses).mean()
 
     def forward(
         self,

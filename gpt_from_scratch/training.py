@@ -19,12 +19,9 @@ import dataclasses
 import gc
 import json
 import logging
-import math
 import os
 import random
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +49,14 @@ from gpt_from_scratch.devices import autocast_context, enable_tf32, resolve_dtyp
 from gpt_from_scratch.distributed import (
     DistributedContext,
     all_gather_objects,
-    all_reduce_mean,
     setup_distributed,
     shutdown_distributed,
 )
 from gpt_from_scratch.errors import GPTError
-from gpt_from_scratch.metrics import PLOT_FILE, MetricsLog, plot_losses
-from gpt_from_scratch.model import GPT
+from gpt_from_scratch.evaluation import StopRequest, estimate_loss
+from gpt_from_scratch.metrics import PLOT_FILE, MetricsLog, make_output_dir, plot_losses
+from gpt_from_scratch.model import GPT, GPTConfig
+from gpt_from_scratch.moe import ExpertUsage
 from gpt_from_scratch.optim import build_optimizer, learning_rate_at
 from gpt_from_scratch.tokenizers import tokenizer_from_spec
 
@@ -77,52 +75,6 @@ class TrainResult:
     best_val_loss: float
     final_val_loss: float | None  # None when the run was interrupted before its last evaluation
     interrupted: bool = False
-
-
-@torch.no_grad()
-def estimate_loss(model: torch.nn.Module, splits: dict[str, TokenBatches], eval_iters: int,
-                  device: torch.device, dtype: torch.dtype, context: DistributedContext) -> dict[str, float]:
-    """Return the mean loss of each split over ``eval_iters`` batches, shared out among the ranks.
-
-    Each split's batch generator restarts from its seed, so every evaluation uses the same batches.
-    """
-    was_training = model.training
-    model.eval()
-    batches_per_rank = math.ceil(eval_iters / context.world_size)
-    losses = {}
-    for name, batches in splits.items():
-        batches.reset()
-        total = torch.zeros((), device=device)
-        for _ in range(batches_per_rank):
-            x, y = batches.next()
-            with autocast_context(device, dtype):
-                _, loss = model(x, y)
-            total += loss.float()
-        losses[name] = all_reduce_mean(total / batches_per_rank, context).item()
-    model.train(was_training)
-    return losses
-
-
-class _StopRequest:
-    """Turn the first Ctrl-C into a request to stop at the next iteration boundary (single process only)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
-
-    def __enter__(self) -> _StopRequest:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        logger.warning("interrupt received: saving a checkpoint after this iteration (press Ctrl-C again to abort)")
-        self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def train(config: TrainConfig, data_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
@@ -213,6 +165,7 @@ class _Trainer:
             self._restore_training_state(checkpoint)
 
         self.tokens_per_iter = batch * block * config.gradient_accumulation_steps * context.world_size
+        self.expert_usage = ExpertUsage(self.raw_model.moe_layers())  # statistics for the log, on rank 0
         if context.is_main:
             self._write_run_config(tokenizer, resume, init_from)
             self.metrics = MetricsLog(out_dir, resume_iter=self.start_iter if resume else None)
@@ -220,6 +173,11 @@ class _Trainer:
                         "%d tokens per iteration over %d process(es)", self.raw_model.num_params() / 1e6,
                         config.attention, device, str(self.dtype).removeprefix("torch."), self.tokens_per_iter,
                         context.world_size)
+            if config.n_experts > 0:
+                logger.info("mixture of experts: %d experts of width %d, top-%d routing, %.2fM active parameters "
+                            "per token, load-balancing loss weight %g", config.n_experts,
+                            self.raw_model.config.expert_hidden_size, config.expert_top_k,
+                            self.raw_model.num_active_params() / 1e6, config.moe_aux_loss_weight)
 
     # ---------------------------------------------------------------- set-up helpers
 
@@ -229,7 +187,8 @@ class _Trainer:
             raise GPTError(f"nothing to resume: {path} not found; drop --resume to start a new run in {self.out_dir}")
         checkpoint = read_checkpoint(path)
         self._check_same_tokenizer(checkpoint, "--resume")
-        saved = checkpoint["train_config"]
+        # A checkpoint written before a field existed has that field's default value.
+        saved = {**TrainConfig().to_dict(), **checkpoint["train_config"]}
         for name in ARCHITECTURE_FIELDS:
             if saved[name] != getattr(config, name):
                 raise GPTError(f"cannot change {name} from {saved[name]} to {getattr(config, name)} when resuming "
@@ -252,7 +211,7 @@ class _Trainer:
         )
 
     def _config_with_architecture_of(self, config: TrainConfig, checkpoint: dict[str, Any]) -> TrainConfig:
-        saved = checkpoint["model_config"]
+        saved = dataclasses.asdict(GPTConfig(**checkpoint["model_config"]))  # fills fields added since
         changes = {name: saved[name] for name in ARCHITECTURE_FIELDS if saved[name] != getattr(config, name)}
         if changes:
             logger.info("--init-from: the model shape comes from the checkpoint: %s", changes)
@@ -280,7 +239,7 @@ class _Trainer:
                     self.best_val_loss)
 
     def _write_run_config(self, tokenizer: Any, resume: bool, init_from: str | os.PathLike | None) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        make_output_dir(self.out_dir)
         if not resume and (self.out_dir / CHECKPOINT_FILE).exists():
             logger.warning("overwriting the run in %s (pass --resume to continue it instead)", self.out_dir)
         run_config = {
@@ -293,6 +252,7 @@ class _Trainer:
             "world_size": self.context.world_size,
             "tokens_per_iter": self.tokens_per_iter,
             "num_params": self.raw_model.num_params(),
+            "num_active_params": self.raw_model.num_active_params(),
             "init_from": str(checkpoint_path(init_from)) if init_from is not None else None,
             "resumed_at": self.start_iter if resume else None,
             "torch_version": torch.__version__,
@@ -310,7 +270,7 @@ class _Trainer:
         bar = tqdm(total=config.max_iters, initial=self.start_iter, disable=not show_bar, unit="it",
                    dynamic_ncols=True, desc="train")
         redirect = logging_redirect_tqdm() if show_bar else contextlib.nullcontext()
-        stop = _StopRequest()
+        stop = StopRequest()
         # With several processes a signal may reach the ranks at different iterations, so Ctrl-C just aborts.
         stop_handler = stop if not self.context.is_distributed else contextlib.nullcontext()
         final_val_loss = None
@@ -342,7 +302,11 @@ class _Trainer:
         return self._result(iteration, final_val_loss)
 
     def _train_step(self, iteration: int) -> tuple[torch.Tensor, float]:
-        """Run one optimizer step and return the mean micro-batch loss (a tensor, to avoid a sync) and the lr."""
+        """Run one optimizer step and return the mean micro-batch cross-entropy (a tensor, to avoid a sync) and the lr.
+
+        For a mixture of experts, the minimised loss adds ``moe_aux_loss_weight`` times the load-balancing loss.
+        The returned cross-entropy leaves it out, so that it compares with a dense model's.
+        """
         config = self.config
         lr = learning_rate_at(iteration, config)
         for group in self.optimizer.param_groups:
@@ -359,7 +323,14 @@ class _Trainer:
                 with autocast_context(self.device, self.dtype):
                     _, loss = self.train_model(x, y)
                     loss = loss / accumulation  # the sum over micro-batches is the mean loss of the step
-                self.scaler.scale(loss).backward()
+                    objective = loss
+                    if self.expert_usage.enabled:
+                        # The MoE layers stored their load-balancing losses during this forward pass.
+                        aux_loss = self.raw_model.moe_aux_loss() / accumulation
+                        objective = loss + config.moe_aux_loss_weight * aux_loss
+                        if self.context.is_main:
+                            self.expert_usage.add(aux_loss)
+                self.scaler.scale(objective).backward()
             step_loss += loss.detach().float()
 
         if config.grad_clip > 0:
@@ -377,6 +348,9 @@ class _Trainer:
         self.best_val_loss = min(self.best_val_loss, losses["val"])
         if self.context.is_main:
             logger.info("iter %d: train loss %.4f, val loss %.4f", iteration, losses["train"], losses["val"])
+            if self.expert_usage.last_usage:
+                logger.info("expert usage (fraction of tokens per expert, one list per layer): %s",
+                            "; ".join(" ".join(f"{f:.2f}" for f in layer) for layer in self.expert_usage.last_usage))
             self.metrics.append({"kind": "eval", "iter": iteration, "train_loss": losses["train"],
                                  "val_loss": losses["val"], "lr": learning_rate_at(iteration, self.config)})
             plot_losses(self.metrics.rows, self.out_dir / PLOT_FILE, title=self.out_dir.name)
@@ -384,8 +358,11 @@ class _Trainer:
 
     def _log_step(self, iteration: int, loss: float, lr: float, elapsed: float, iters: int, bar: tqdm) -> None:
         tokens_per_s = self.tokens_per_iter * iters / elapsed
-        self.metrics.append({"kind": "step", "iter": iteration, "train_loss": loss, "lr": lr,
-                             "tokens_per_s": tokens_per_s, "ms_per_iter": 1000 * elapsed / iters})
+        row = {"kind": "step", "iter": iteration, "train_loss": loss, "lr": lr, "tokens_per_s": tokens_per_s,
+               "ms_per_iter": 1000 * elapsed / iters}
+        if self.expert_usage.enabled:
+            row.update(self.expert_usage.summary_and_reset(iters))
+        self.metrics.append(row)
         bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", tok_s=f"{tokens_per_s:,.0f}", refresh=False)
         logger.debug("iter %d: loss %.4f, lr %.2e, %.0f tokens/s", iteration, loss, lr, tokens_per_s)
 

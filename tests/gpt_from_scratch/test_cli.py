@@ -190,3 +190,10 @@ def test_error_corrupt_checkpoint(workspace, tmp_path, capsys):
     truncated.write_bytes((workspace / "run" / "ckpt.pt").read_bytes()[:1000])
     line = run_error(["sample", "--checkpoint", str(truncated)], capsys)
     assert "it is truncated or not a gpt_from_scratch checkpoint" in line
+
+
+def test_error_output_is_file(workspace, tmp_path, capsys):
+    (tmp_path / "taken").write_text("not a folder")
+    line = run_error(["train", "--data", str(workspace / "data"), "--out", str(tmp_path / "taken"), *TINY_MODEL],
+                     capsys)
+    assert "is a file; pass another --out" in line
