@@ -81,23 +81,23 @@ def analyze_image(image: np.ndarray, options: AnalysisOptions | None = None,
     models = models or default_models()
     image = check_image_array(image)
     boxes = detect_faces(image, options.detection, models)
-    wanted = options.analyses
+    requested = options.analyses
 
-    if not boxes or not wanted:
+    if not boxes or not requested:
         return [FaceAnalysis(box=box) for box in boxes]
 
     shapes = face_landmarks(image, boxes, "68", models)
-    descriptors = face_descriptors(image, shapes, options.num_jitters, models) if "descriptor" in wanted else None
+    descriptors = face_descriptors(image, shapes, options.num_jitters, models) if "descriptor" in requested else None
     image_size = (image.shape[1], image.shape[0])
 
     faces = []
     for index, (box, shape) in enumerate(zip(boxes, shapes, strict=True)):
         faces.append(FaceAnalysis(
             box=box,
-            landmarks=shape if "landmarks" in wanted else None,
-            state=face_state(shape, options.thresholds) if "state" in wanted else None,
-            pose=estimate_head_pose(shape, image_size) if "pose" in wanted else None,
+            landmarks=shape if "landmarks" in requested else None,
+            state=face_state(shape, options.thresholds) if "state" in requested else None,
+            pose=estimate_head_pose(shape, image_size) if "pose" in requested else None,
             descriptor=descriptors[index] if descriptors is not None else None,
-            analyses=wanted,
+            analyses=requested,
         ))
     return faces

@@ -2,4 +2,4 @@
 
 
 class GPTError(Exception):
-    """A user-facing error in gpt_from_scratch; the message says what failed and what to do."""
+    """A user-facing error in gpt_from_scratch; its message names what failed and what to do."""

@@ -52,9 +52,7 @@ class MetricsLog:
             f.write(json.dumps(row) + "\n")
 
     def _rewrite(self) -> None:
-        temporary = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        temporary.write_text("".join(json.dumps(row) + "\n" for row in self.rows), encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_text_atomic(self.path, "".join(json.dumps(row) + "\n" for row in self.rows))
 
 
 def _kept_on_resume(row: dict[str, Any], resume_iter: int) -> bool:
@@ -100,11 +98,27 @@ def plot_losses(rows: list[dict[str, Any]], path: str | os.PathLike, title: str 
     ax.legend()
     fig.tight_layout()
 
+    save_figure(fig, path, dpi=100)
+
+
+def save_figure(fig: Any, path: str | os.PathLike, dpi: int = 90) -> None:
+    """Save a matplotlib figure as PNG atomically (temporary file, then os.replace) and close it."""
+    import matplotlib.pyplot as plt
+
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        fig.savefig(temporary, format="png", dpi=100)
+        fig.savefig(temporary, format="png", dpi=dpi)
         os.replace(temporary, path)
     finally:
         plt.close(fig)
         temporary.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` through a temporary file, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

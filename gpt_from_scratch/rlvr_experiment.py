@@ -32,6 +32,7 @@ from typing import Any
 from gpt_from_scratch.addition import STOP, Problem, corpus_text, split_problems
 from gpt_from_scratch.config import TrainConfig
 from gpt_from_scratch.errors import GPTError
+from gpt_from_scratch.metrics import save_figure, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def run_rlvr(config: RLVRConfig, out_dir: str | os.PathLike, *, device: str = "a
     # Step 1: problems and corpus.
     train_problems, held_out = split_problems(config.held_out_fraction, config.seed)
     corpus_path = out_dir / "data" / "corpus.txt"
-    _write_text(corpus_path, corpus_text(train_problems))
+    write_text_atomic(corpus_path, corpus_text(train_problems))
     prepare(out_dir / "data", input_path=corpus_path)
     tokenizer = load_tokenizer(out_dir / "data")
 
@@ -177,7 +178,7 @@ def run_rlvr(config: RLVRConfig, out_dir: str | os.PathLike, *, device: str = "a
                        pretrained.final_val_loss, time.perf_counter() - started)
     _save_policy(policy, tokenizer, config, out_dir / POLICY_DIR)
     plot_rewards(metrics.rows, out_dir / PLOT_FILE)
-    _write_text(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     logger.info("held-out accuracy %.3f -> %.3f after %d GRPO steps (%.0f s); outputs in %s",
                 before["held_out_accuracy"], accuracy["held_out_accuracy"], config.steps, summary["seconds"], out_dir)
     return summary
@@ -254,20 +255,8 @@ def plot_rewards(rows: list[dict[str, Any]], path: Path) -> None:
     ax.legend(loc="lower center", ncol=2, fontsize=8)
     fig.tight_layout()
 
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        fig.savefig(temporary, format="png", dpi=90)
-        os.replace(temporary, path)
-    finally:
-        plt.close(fig)
-        temporary.unlink(missing_ok=True)
+    save_figure(fig, path)
 
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 # ---------------------------------------------------------------- command line

@@ -33,6 +33,7 @@ import numpy as np
 
 from gpt_from_scratch.config import TrainConfig
 from gpt_from_scratch.errors import GPTError
+from gpt_from_scratch.metrics import save_figure, write_text_atomic
 from gpt_from_scratch.scaling_law import MIN_POINTS, PowerLawFit, bootstrap_alpha, fit_power_law
 
 logger = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def _alpha_text(result: dict[str, Any]) -> str:
 def write_outputs(result: dict[str, Any], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_json(out_dir / RESULT_FILE, result)
-    _write_text(out_dir / TABLE_FILE, markdown_table(result))
+    write_text_atomic(out_dir / TABLE_FILE, markdown_table(result))
     plot_fit(result, out_dir / PLOT_FILE)
 
 
@@ -311,24 +312,13 @@ def plot_fit(result: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"L(N) = E + A / N^alpha, alpha = {_alpha_text(result)}", fontsize=10)
     fig.tight_layout()
 
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        fig.savefig(temporary, format="png", dpi=90)
-        os.replace(temporary, path)
-    finally:
-        plt.close(fig)
-        temporary.unlink(missing_ok=True)
+    save_figure(fig, path)
 
-
-def _write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def _write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_text(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomic(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
 # ---------------------------------------------------------------- command line

@@ -40,7 +40,7 @@ _DOWNLOAD_TIMEOUT_S = 60
 
 
 class AssetError(RuntimeError):
-    """Base class for asset resolution failures; the message says what to do."""
+    """Base class for asset resolution failures, with a message that names the next step."""
 
 
 class AssetNotFoundError(AssetError, FileNotFoundError):
@@ -271,7 +271,12 @@ def fetch_command(asset: Asset) -> str:
 
 
 def _not_found_message(asset: Asset, failures: list[str], download: bool) -> str:
-    tried = "; ".join(failures) if failures else ("no download source" if download else "downloads disabled")
+    if failures:
+        tried = "; ".join(failures)
+    elif download:
+        tried = "no download source"
+    else:
+        tried = "downloads disabled"
     return (
         f"{asset.name}: no valid copy of {asset.filename} found ({tried}). "
         f"Put the file in a folder listed in ${DATA_ENV} or in the cache ${CACHE_ENV} ({cache_dir()}), "
