@@ -15,6 +15,7 @@ CONFIG ?=
 PROMPT ?= ROMEO:
 MAX_NEW_TOKENS ?= 500
 GPT_OUT ?= $(RUNS)/gpt/shakespeare-char
+THREADS ?=
 CIFAR10_MODEL ?= fast
 CIFAR10_OUT ?= $(RUNS)/cifar10/$(CIFAR10_MODEL)
 PYTEST_ARGS ?=
@@ -57,13 +58,13 @@ clean: ## Remove runs/ and caches (keeps .venv and the asset cache)
 prepare-gpt: $(SETUP_STAMP) ## Tokenize Tiny Shakespeare (character level) into train/val files
 	$(PY) -m gpt_from_scratch prepare --dataset shakespeare --tokenizer char --out $(RUNS)/gpt/data/shakespeare-char
 
-train-gpt: prepare-gpt ## Train the GPT on Tiny Shakespeare (CONFIG=, DEVICE=, GPT_OUT=)
+train-gpt: prepare-gpt ## Train the GPT on Tiny Shakespeare (CONFIG=, DEVICE=, GPT_OUT=, THREADS=)
 	$(PY) -m gpt_from_scratch train --data $(RUNS)/gpt/data/shakespeare-char --out $(GPT_OUT) \
-		--device $(DEVICE) $(if $(CONFIG),--config $(CONFIG))
+		--device $(DEVICE) $(if $(CONFIG),--config $(CONFIG)) $(if $(THREADS),--threads $(THREADS))
 
-sample-gpt: $(SETUP_STAMP) ## Generate text from the trained GPT (PROMPT=, MAX_NEW_TOKENS=)
+sample-gpt: $(SETUP_STAMP) ## Generate text from the trained GPT (PROMPT=, MAX_NEW_TOKENS=, GPT_OUT=, THREADS=)
 	$(PY) -m gpt_from_scratch sample --checkpoint $(GPT_OUT) --prompt "$(PROMPT)" \
-		--max-new-tokens $(MAX_NEW_TOKENS) --device $(DEVICE)
+		--max-new-tokens $(MAX_NEW_TOKENS) --device $(DEVICE) $(if $(THREADS),--threads $(THREADS))
 
 bench-gpt: $(SETUP_STAMP) ## Benchmark training speed, KV-cache sampling, BPE encoding, and MoE against dense
 	$(PY) bench/gpt_train_speed.py
@@ -75,7 +76,7 @@ demo-gpt: prepare-gpt ## Short GPT run on Tiny Shakespeare, then a sample
 	$(PY) -m gpt_from_scratch train --data $(RUNS)/gpt/data/shakespeare-char --out $(RUNS)/demo/gpt \
 		--device $(DEVICE) --max-iters 300 --eval-interval 100
 	$(PY) -m gpt_from_scratch sample --checkpoint $(RUNS)/demo/gpt --prompt "$(PROMPT)" --max-new-tokens 200
-	@echo "gpt demo outputs: $(RUNS)/demo/gpt"
+	@echo "gpt demo outputs: $(RUNS)/demo/gpt (more text: make sample-gpt GPT_OUT=$(RUNS)/demo/gpt)"
 
 scaling-gpt: prepare-gpt ## Fit L(N) = E + A/N^alpha to 5 GPT sizes (SCALING_PRESET=cpu|gpu|quick, THREADS=; ~18 min)
 	$(PY) -m gpt_from_scratch scaling --data $(RUNS)/gpt/data/shakespeare-char --out $(RUNS)/gpt/scaling \

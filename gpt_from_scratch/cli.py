@@ -20,6 +20,7 @@ from practicekit import AssetError, setup_logging
 logger = logging.getLogger("gpt_from_scratch")
 
 DEVICE_HELP = "auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps (default: auto)"
+THREADS_HELP = "torch CPU threads (default: torch's choice, usually one per core)"
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +31,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="run folder for ckpt.pt, config.json, metrics.jsonl and loss.png")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)
     parser.add_argument("--config", metavar="PATH",
                         help="JSON file of training settings, or a bundled config name such as shakespeare_char_gpu "
                              "(default: the CPU config shakespeare_char_cpu)")
@@ -48,8 +50,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from gpt_from_scratch.checkpoint import CHECKPOINT_FILE, read_checkpoint
     from gpt_from_scratch.config import TrainConfig, config_from_dict, load_config_file, overrides_from_args
+    from gpt_from_scratch.devices import set_threads
     from gpt_from_scratch.training import train
 
+    set_threads(args.threads)
     config = TrainConfig()
     if args.resume:
         path = args.out / CHECKPOINT_FILE
@@ -85,6 +89,7 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-samples", type=int, default=1, metavar="N",
                         help="independent samples to draw (default: 1)")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)
     parser.add_argument("--no-stream", dest="stream", action="store_false",
                         help="print each sample when it is complete instead of token by token")
     parser.add_argument("--no-cache", dest="use_cache", action="store_false",
@@ -95,6 +100,7 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_sample(args: argparse.Namespace) -> int:
     from gpt_from_scratch.checkpoint import load_checkpoint
+    from gpt_from_scratch.devices import set_threads
     from gpt_from_scratch.sample import SamplingSettings, encode_prompt, generate
 
     if args.max_new_tokens < 1:
@@ -102,6 +108,7 @@ def run_sample(args: argparse.Namespace) -> int:
     if args.num_samples < 1:
         raise GPTError(f"--num-samples {args.num_samples} is invalid; ask for at least 1 sample")
     SamplingSettings(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)  # validate before loading
+    set_threads(args.threads)
 
     checkpoint = load_checkpoint(args.checkpoint, device=args.device)
     logger.info("loaded %s (iteration %d, %s tokenizer)", checkpoint.path, checkpoint.iteration,

@@ -284,7 +284,7 @@ class GPT(nn.Module):
         if only_last:
             if targets is not None:
                 raise ValueError("only_last=True computes no loss; pass targets=None")
-            x = x[:, [-1], :]  # (B, 1, C)
+            x = x[:, -1:, :]  # (B, 1, C), a view
         logits = self.lm_head(x)  # (B, T, V)
         if targets is None:
             return logits, None

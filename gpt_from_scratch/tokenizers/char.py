@@ -58,7 +58,7 @@ class CharTokenizer:
     def _unknown_char_message(self, char: str) -> str:
         return (f"character {char!r} (U+{ord(char):04X}) is not in the char vocabulary of {self.vocab_size} "
                 f"characters: the tokenizer was built from a different corpus. Remove the character from the "
-                f"text, or prepare the data again from a corpus that contains it")
+                f"text, or prepare the data again from a corpus that contains it and train a new model on it")
 
     def __repr__(self) -> str:
         return f"CharTokenizer(vocab_size={self.vocab_size})"
