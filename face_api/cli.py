@@ -19,7 +19,7 @@ from face_api.annotate import annotate_image, write_png
 from face_api.compare import compare_image, known_face_descriptor
 from face_api.descriptors import DEFAULT_TOLERANCE
 from face_api.detection import DETECTORS, DetectionOptions
-from face_api.errors import FaceApiError
+from face_api.errors import FaceApiError, InvalidOptionError
 from face_api.images import DEFAULT_MAX_PIXELS, load_image
 from face_api.landmarks import face_landmarks
 from face_api.models import FaceModels, ModelPaths, default_models
@@ -102,6 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from face_api.server import create_app
 
+        if not 1 <= args.port <= 65535:
+            raise InvalidOptionError(f"invalid port {args.port}; use an integer from 1 to 65535")
         create_app().run(host=args.host, port=args.port, debug=args.debug)
         return 0
     if args.command == "demo":

@@ -55,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
 
     serve = commands.add_parser("serve", help="run the service with Flask's development server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
     return parser
 
 
@@ -124,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from face_login.server import create_app
 
+        if not 1 <= args.port <= 65535:
+            raise FaceLoginError(f"invalid port {args.port}; use an integer from 1 to 65535")
         create_app({"DETECTOR": args.detector, "FACE_MARGIN": args.margin,
                     "FACENET_WEIGHTS": args.weights}).run(host=args.host, port=args.port)
         return 0

@@ -15,7 +15,7 @@ from face_login.server.errors import ApiError
 from face_login.server.limits import check_client_limit, check_user_limit
 from face_login.server.store import UserStore
 from face_login.server.tokens import bearer_token, issue_token, read_token
-from face_login.server.uploads import decode, read_files, read_name, validate_name
+from face_login.server.uploads import check_fields, decode, read_files, read_name, validate_name
 
 api = Blueprint("api", __name__, url_prefix="/api")
 audit = logging.getLogger("face_login.audit")
@@ -89,6 +89,7 @@ def public_config():
 def register_user():
     """Enrol ``name`` with 1..N ``photo`` files, each with exactly one face, all of the same person."""
     config = current_app.config
+    check_fields(form=("name",), files=("photo",))
     name = read_name()
     payloads = read_files("photo", 1, config["MAX_PHOTOS_PER_USER"], "photo")
     if store().get_user(name) is not None:
@@ -137,6 +138,7 @@ def delete_user(name: str):
 @counted("login")
 def login():
     """1:N identification: the closest enrolled user under the threshold receives a session token."""
+    check_fields(files=("photo", "frame"))
     embeddings = _probe_embeddings()
     match = recognition.identify(recognition.state().gallery(store()), embeddings)
     threshold = current_app.config["MATCH_THRESHOLD"]
@@ -156,6 +158,7 @@ def login():
 @counted("verify")
 def verify():
     """1:1 verification of the face against the named user."""
+    check_fields(form=("name",), files=("photo", "frame"))
     name = read_name()
     user = store().get_user(name)
     if user is None:

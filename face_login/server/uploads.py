@@ -15,6 +15,16 @@ from face_login.server.errors import ApiError
 _NAME_PATTERN = re.compile(r"^[\w][\w .\-]*$")
 
 
+def check_fields(form: tuple[str, ...] = (), files: tuple[str, ...] = ()) -> None:
+    """Reject form and file fields that the endpoint does not read, so that a misspelt field is not ignored."""
+    allowed_files = set(files) | {f"{name}[]" for name in files}
+    unknown = sorted((set(request.form) - set(form)) | (set(request.files) - allowed_files))
+    if unknown:
+        expected = ", ".join(f"'{name}'" for name in (*form, *files))
+        raise ApiError(400, "unknown_field",
+                       f"unknown field(s) {', '.join(repr(name) for name in unknown)}; this endpoint reads {expected}")
+
+
 def read_name(field: str = "name") -> str:
     raw = request.form.get(field)
     if raw is None:

@@ -132,3 +132,9 @@ def test_usage_error_exit_code(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["detect", "--detector", "yolo", "x.jpg"])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("port", ["99999", "0"])
+def test_serve_rejects_invalid_port(port, capsys):
+    assert main(["serve", "--port", port]) == 2
+    assert capsys.readouterr().err.strip() == f"error: invalid port {port}; use an integer from 1 to 65535"

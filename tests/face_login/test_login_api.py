@@ -25,6 +25,12 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def test_healthz_reports_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
 def test_register_login_verify_delete(client, photo):
     created = register(client, photo, "obama", "identities/obama/obama.jpg", "identities/obama/obama2.jpg")
     assert created.status_code == 201
@@ -128,6 +134,10 @@ def test_requests_rejected_without_face_work(client):
         ("/api/users", {"name": "alice", "photo": not_image}, 400, "invalid_image"),
         ("/api/users", {"name": "alice", "photo": empty}, 400, "invalid_image"),
         ("/api/login", {}, 400, "missing_field"),
+        ("/api/users", {"name": "alice", "photos": (io.BytesIO(b"x"), "a.jpg")}, 400, "unknown_field"),
+        ("/api/login", {"image": (io.BytesIO(b"x"), "a.jpg")}, 400, "unknown_field"),
+        ("/api/verify", {"name": "alice", "user": "bob", "photo": (io.BytesIO(b"x"), "a.jpg")}, 400,
+         "unknown_field"),
         ("/api/login", {"photo": (io.BytesIO(b"GIF89a nonsense"), "x.gif")}, 400, "invalid_image"),
         ("/api/verify", {"photo": (io.BytesIO(b"x"), "a.jpg")}, 400, "missing_field"),
         ("/api/verify", {"name": "nobody", "photo": (io.BytesIO(b"x"), "a.jpg")}, 404, "user_not_found"),

@@ -55,6 +55,12 @@ def test_cli_evaluate_writes_report(identities, tmp_path, capsys):
     assert "| threshold | FAR | FRR |" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_cli_serve_rejects_invalid_port(port, capsys):
+    assert main(["serve", "--port", port]) == 2
+    assert capsys.readouterr().err.strip() == f"error: invalid port {port}; use an integer from 1 to 65535"
+
+
 def test_triplet_loss_known_values():
     embeddings = tf.constant([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-1.0, 0.0]])
     labels = tf.constant([0, 0, 1, 1])

@@ -4,6 +4,7 @@
 
 const ERROR_MESSAGES = {
   missing_field: "请求缺少必要内容，请重新拍照。",
+  unknown_field: "请求包含服务器不认识的字段，请更新客户端后重试。",
   invalid_name: "用户名不合法：请使用 1 到 32 个汉字、字母、数字、空格、下划线、横线或点。",
   invalid_image: "图片无法识别，请重新拍照。",
   image_too_large: "图片太大，请降低分辨率后重试。",
