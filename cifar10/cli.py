@@ -6,9 +6,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cifar10.errors import Cifar10Error
 from practicekit import AssetError, setup_logging
+
+if TYPE_CHECKING:
+    from cifar10.runs import RunPaths
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,12 +129,33 @@ def run_export(args: argparse.Namespace) -> None:
 
 def run_predict(args: argparse.Namespace) -> None:
     from cifar10.export import Predictor
+    from cifar10.runs import RunPaths
 
-    predictor = Predictor(args.model or Path(args.run) / "export")
+    if args.run:
+        check_run_has_export(RunPaths(args.run))
+    predictor = Predictor(args.model or RunPaths(args.run).export)
     for path, top in zip(args.images, predictor.predict(args.images, top_k=args.top), strict=True):
         print(path)
         for name, probability in top:
             print(f"  {name:<12} {probability:.3f}")
+
+
+def check_run_has_export(paths: RunPaths) -> None:
+    """Raise RunError with the next step when ``--run`` names a missing folder, an untrained one or no export."""
+    from cifar10.errors import RunError
+
+    if paths.export.is_dir():
+        return
+    if not paths.root.is_dir():
+        raise RunError(f"run folder not found: {paths.root}; pass the --out folder of a train run")
+    if paths.best_weights.is_file() or paths.last_weights.is_file():
+        raise RunError(f"run {paths.root} has no export yet; create it with "
+                       f"`python -m cifar10 export --run {paths.root}`, then predict again")
+    nested = sorted(child for child in paths.root.iterdir() if (child / "export").is_dir())
+    if nested:
+        raise RunError(f"{paths.root} is not a run folder, but it contains one: pass --run {nested[0]}")
+    raise RunError(f"{paths.root} is not a trained run (no weights or export in it); train one with "
+                   f"`python -m cifar10 train --out {paths.root}` or pass --model EXPORT_DIR")
 
 
 def run_tfrecord(args: argparse.Namespace) -> None:

@@ -38,7 +38,13 @@ def cpu_has_fast_bfloat16() -> bool:
 
 def resolve_precision(name: str) -> str:
     """Map ``auto`` to a Keras dtype policy: mixed_float16 on a GPU, mixed_bfloat16 on a CPU with
-    bfloat16 units (3-4x faster training of the fast model on a 2-core Xeon with AMX), else float32."""
+    bfloat16 units, else float32.
+
+    On a 2-core Xeon with AMX, 30-step probes of the fast model on real images gave 375 to 390 images/s with
+    mixed_bfloat16 against 187 to 288 with float32. Short runs on random images in bench/cifar10_speed.py
+    showed no difference, so the gain varies from run to run. A 3-epoch comparison on 6,000 images gave the same
+    validation accuracy with both (48.8% and 47.9%).
+    """
     if name == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
         raise RunError("precision mixed_float16 needs a GPU: CPUs have no fast float16 kernels, so a step takes "
                        "minutes. Use --precision auto, mixed_bfloat16 or float32")

@@ -204,6 +204,22 @@ def test_cli_predict_not_an_export(tmp_path, real_jpeg, capsys):
     assert "is not an export" in capsys.readouterr().err
 
 
+def test_cli_predict_run_without_export(trained_run, tmp_path, real_jpeg, capsys):
+    run = Path(shutil.copytree(trained_run, tmp_path / "run", ignore=shutil.ignore_patterns("export")))
+    assert main(["predict", str(real_jpeg), "--run", str(run)]) == 2
+    assert "has no export yet" in capsys.readouterr().err
+    assert main(["predict", str(real_jpeg), "--run", str(tmp_path / "missing")]) == 2
+    assert "run folder not found" in capsys.readouterr().err
+    assert main(["predict", str(real_jpeg), "--run", str(tmp_path)]) == 2
+    assert "is not a trained run" in capsys.readouterr().err
+
+
+def test_cli_predict_demo_folder_names_run(exported, tmp_path, real_jpeg, capsys):
+    shutil.copytree(exported, tmp_path / "demo" / "run" / "export")
+    assert main(["predict", str(real_jpeg), "--run", str(tmp_path / "demo")]) == 2
+    assert f"pass --run {tmp_path / 'demo' / 'run'}" in capsys.readouterr().err
+
+
 def test_cli_evaluate_not_a_run(tmp_path, capsys):
     assert main(["evaluate", "--run", str(tmp_path)]) == 2
     assert "is not a training run" in capsys.readouterr().err
