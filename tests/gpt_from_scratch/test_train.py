@@ -83,6 +83,7 @@ def test_optimizer_decay_groups():
     config = tiny_train_config(bias=True)
     model = GPT(config.model_config(vocab_size=20))
     decayed, not_decayed = build_optimizer(model, config, torch.device("cpu")).param_groups
+    assert decayed["fused"] is True
     assert decayed["weight_decay"] == config.weight_decay
     assert not_decayed["weight_decay"] == 0.0
     assert all(p.dim() == 2 for p in decayed["params"])
@@ -200,6 +201,17 @@ def test_checkpoint_contents(data_dir, tmp_path):
     assert checkpoint["tokenizer"]["kind"] == "char"
     assert set(checkpoint["rng"][0]) >= {"python", "numpy", "torch", "batches"}
     assert checkpoint["best_val_loss"] < 10
+
+
+def test_compiled_run_saves_plain_weights(data_dir, tmp_path):
+    """torch.compile trains the model, and the checkpoint still loads into an uncompiled GPT."""
+    result = train(tiny_train_config(compile=True, max_iters=4), data_dir, tmp_path / "run", device="cpu",
+                   progress=False)
+    checkpoint = read_checkpoint(tmp_path / "run")
+    assert result.final_val_loss is not None
+    assert np.isfinite(result.final_val_loss)
+    assert not any(key.startswith("_orig_mod.") for key in checkpoint["model"])
+    GPT(result.model.config).load_state_dict(checkpoint["model"])
 
 
 def test_resume_matches_uninterrupted(data_dir, tmp_path):
