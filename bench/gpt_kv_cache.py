@@ -12,8 +12,8 @@ Model shapes: the two bundled Shakespeare configs, with vocabulary 65 and block 
     python bench/gpt_kv_cache.py --threads 1 2   # one row per shape and thread count
     python bench/gpt_kv_cache.py --quick         # 1 run, 64 new tokens
 
-Target: at least 5x faster with the cache for 256 new tokens. The speed-up grows with the model, because the
-cache saves the work that grows with the context while each cached step keeps a fixed cost per operation.
+Target: at least 5x faster with the cache for 256 new tokens. The speed-up grows with the model: the cache
+saves the work that grows with the context, but each cached step keeps a fixed cost per operation.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def run_predict(args: argparse.Namespace) -> None:
 
 
 def check_run_has_export(paths: RunPaths) -> None:
-    """Raise RunError with the next step when ``--run`` names a missing folder, an untrained one or no export."""
+    """Raise RunError, naming the command to run next, unless the ``--run`` folder contains an export."""
     from cifar10.errors import RunError
 
     if paths.export.is_dir():

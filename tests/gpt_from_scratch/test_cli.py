@@ -20,15 +20,6 @@ TINY_MODEL = ["--n-layer", "2", "--n-head", "2", "--n-embd", "32", "--block-size
               "--eval-iters", "2", "--log-interval", "1", "--progress"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny models gain nothing from a second thread, and on a loaded machine the threads wait on each other.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def write_corpus(path, seed: int, words: list[str]) -> None:
     rng = random.Random(seed)
     path.write_text("\n".join(" ".join(rng.choice(words) for _ in range(8)) for _ in range(300)) + "\n",

@@ -20,15 +20,6 @@ from gpt_from_scratch.optim import build_optimizer
 from gpt_from_scratch.training import train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny models gain nothing from a second thread, and on a loaded machine the threads wait on each other.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny_config(**changes) -> GPTConfig:
     values = dict(vocab_size=11, block_size=16, n_layer=2, n_head=2, n_embd=16, bias=True, n_experts=4,
                   expert_top_k=2)

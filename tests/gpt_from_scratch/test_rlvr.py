@@ -24,15 +24,6 @@ from gpt_from_scratch.tokenizers import CharTokenizer
 TOKENIZER = CharTokenizer("0123456789+=\n")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny models gain nothing from a second thread, and on a loaded machine the threads wait on each other.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny_policy(seed: int = 0) -> GPT:
     torch.manual_seed(seed)
     return GPT(GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16))

@@ -23,15 +23,6 @@ from gpt_from_scratch.tokenizers import BPETokenizer, CharTokenizer
 TEXT = "to be, or not to be: that is the question.\n"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny models gain nothing from a second thread, and on a loaded machine the threads wait on each other.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def tokenizer() -> CharTokenizer:
     return CharTokenizer.train(TEXT)

@@ -7,7 +7,6 @@ import random
 
 import numpy as np
 import pytest
-import torch
 
 from gpt_from_scratch.cli import main
 from gpt_from_scratch.data import prepare
@@ -17,15 +16,6 @@ from gpt_from_scratch.scaling_law import bootstrap_alpha, fit_power_law
 
 SIZES = np.array([2.5e4, 1.0e5, 3.3e5, 7.9e5, 2.7e6])
 E, A, ALPHA = 1.2, 40.0, 0.35
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny models gain nothing from a second thread, and on a loaded machine the threads wait on each other.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def law(n: np.ndarray) -> np.ndarray:

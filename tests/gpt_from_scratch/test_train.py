@@ -23,15 +23,6 @@ from gpt_from_scratch.training import train
 WORDS = ["the", "king", "queen", "shall", "not", "be", "to", "or", "what", "is", "love", "night", "day"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    # Tiny models gain nothing from a second thread, and on a loaded machine the threads wait on each other.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def write_corpus(path, seed: int, words=WORDS, lines: int = 400) -> None:
     rng = random.Random(seed)
     text = "\n".join(" ".join(rng.choice(words) for _ in range(8)) + "." for _ in range(lines)) + "\n"
